@@ -1,0 +1,2 @@
+#![doc = "pushproxy-cert"]
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+#![doc = "pushproxy-cloud"]
+#![forbid(unsafe_code)]

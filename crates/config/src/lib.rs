@@ -1,0 +1,2 @@
+#![doc = "pushproxy-config"]
+#![forbid(unsafe_code)]

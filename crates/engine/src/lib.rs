@@ -1,0 +1,2 @@
+#![doc = "pushproxy-engine"]
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+#![doc = "pushproxy-payload"]
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+#![doc = "pushproxy-token"]
+#![forbid(unsafe_code)]
