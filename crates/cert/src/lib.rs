@@ -1,2 +1,11 @@
-#![doc = "pushproxy-cert"]
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+
+mod error;
+mod hex;
+mod name;
+mod thumbprint;
+
+pub use error::{Error, Result};
+pub use name::DnsName;
+pub use thumbprint::{Sha256Thumbprint, Thumbprint};
