@@ -14,7 +14,7 @@ use crate::ids::{BatchId, MailboxHandle, SubscriptionHandle, TenantHandle, Trans
 use crate::io::{
     BearerToken, Event, FailureReason, MailboxChange, PublishOutcome, TenantConfig, Transmit,
 };
-use crate::stats::Stats;
+use crate::stats::{Stats, TenantStatus};
 use crate::store::{List, NIL, Queue, Store};
 use crate::time::Timestamp;
 
@@ -87,6 +87,22 @@ struct Tenant {
     token: TokenState,
     mailboxes: usize,
     subscriptions: usize,
+    /// Devices whose subscription was removed while in a batch that is still in flight.
+    orphans: Vec<Orphan>,
+}
+
+/// A device that is in a batch in flight although its subscription is gone.
+///
+/// That batch may still reach the device (a retry, or a late delivery) with the old
+/// subscription's count. A new subscription of the same device must not go out in another
+/// batch before it, or the old count could overtake the new one; so the new subscription (the
+/// heir) counts as in flight until the batch finishes, and goes out after it.
+#[derive(Debug)]
+struct Orphan {
+    device: Box<str>,
+    batch: BatchId,
+    /// The new subscription of the device, by slot index and generation.
+    heir: Option<(u32, u32)>,
 }
 
 /// The proxy engine. See the [crate documentation](crate) for the design and an example.
@@ -173,6 +189,7 @@ impl Engine {
             },
             mailboxes: 0,
             subscriptions: 0,
+            orphans: Vec::new(),
         });
         self.settle(now);
         Ok(TenantHandle(index))
@@ -248,7 +265,13 @@ impl Engine {
             }
             None => {
                 let index = self.store.insert_sub(m, recipient)?;
-                self.tenants[t as usize].subscriptions += 1;
+                let tenant = &mut self.tenants[t as usize];
+                tenant.subscriptions += 1;
+                let device = recipient.device_id.as_str();
+                if let Some(orphan) = tenant.orphans.iter_mut().find(|o| &*o.device == device) {
+                    orphan.heir = Some((index, self.store.sub_handle(index).generation));
+                    self.store.set_in_flight(index, true);
+                }
                 index
             }
         };
@@ -591,6 +614,8 @@ impl Engine {
             .iter()
             .map(|tenant| {
                 tenant.flights.capacity() * size_of::<Flight>()
+                    + tenant.orphans.capacity() * size_of::<Orphan>()
+                    + tenant.orphans.iter().map(|o| o.device.len()).sum::<usize>()
                     + tenant
                         .flights
                         .iter()
@@ -622,6 +647,24 @@ impl Engine {
     pub fn token_expires_at(&self, tenant: TenantHandle) -> Result<Option<Timestamp>, EngineError> {
         let t = self.tenant_index(tenant)?;
         Ok(self.tenants[t].token.current.as_ref().map(|c| c.expires_at))
+    }
+
+    /// Where one tenant stands, for per-tenant metrics and the connectivity probe.
+    pub fn tenant_status(&self, tenant: TenantHandle) -> Result<TenantStatus, EngineError> {
+        let t = self.tenant_index(tenant)?;
+        let state = &self.tenants[t];
+        Ok(TenantStatus {
+            mailboxes: state.mailboxes,
+            subscriptions: state.subscriptions,
+            queue_depth: state.pending.len() + state.overflow.len(),
+            overflow_depth: state.overflow.len(),
+            in_flight_batches: state.flights.len(),
+            consecutive_failures: state.failures,
+            sending_paused_until: (state.not_before > self.now).then_some(state.not_before),
+            token_expires_at: state.token.current.as_ref().map(|c| c.expires_at),
+            token_usable: self.usable_token(state).is_some(),
+            token_requested: matches!(state.token.request, TokenRequest::Outstanding { .. }),
+        })
     }
 
     // ------------------------------------------------------------------------------------
@@ -748,7 +791,37 @@ impl Engine {
             Queue::None => {}
         }
         tenant.subscriptions -= 1;
+        if self.store.sub(index).in_flight {
+            let member = (index, self.store.sub_handle(index).generation);
+            if let Some(orphan) = tenant.orphans.iter_mut().find(|o| o.heir == Some(member)) {
+                // An heir removed before its device's old batch finished.
+                orphan.heir = None;
+            } else if let Some(flight) = tenant.flights.iter().find(|f| f.members.contains(&member))
+            {
+                tenant.orphans.push(Orphan {
+                    device: self.store.sub(index).device_id().into(),
+                    batch: flight.batch,
+                    heir: None,
+                });
+            }
+        }
         self.store.remove_sub(index);
+    }
+
+    /// A batch finished: the heirs of devices orphaned in it may go out now.
+    fn release_orphans(&mut self, t: usize, batch: BatchId) {
+        let store = &mut self.store;
+        self.tenants[t].orphans.retain(|orphan| {
+            if orphan.batch != batch {
+                return true;
+            }
+            if let Some((index, generation)) = orphan.heir
+                && store.is_live(index, generation)
+            {
+                store.set_in_flight(index, false);
+            }
+            false
+        });
     }
 
     /// Puts a subscription in its tenant's queue unless it is waiting already; returns whether
@@ -809,6 +882,10 @@ impl Engine {
         }
         self.stats.queued += queued as u64;
         self.stats.coalesced += coalesced as u64;
+        if queued + coalesced == 0 {
+            // A mailbox nobody watches: nothing happened worth an event.
+            return;
+        }
         self.push_event(Event::Queued {
             tenant: TenantHandle(t as u32),
             mailbox: self.store.mailbox_handle(m),
@@ -1003,6 +1080,7 @@ impl Engine {
     fn accept(&mut self, t: usize, f: usize, dead: &[DeadDevice]) {
         let flight = self.tenants[t].flights.remove(f);
         self.land(&flight);
+        self.release_orphans(t, flight.batch);
         self.tenants[t].failures = 0;
         self.stats.published_batches += 1;
         self.stats.published_recipients += flight.members.len() as u64;
@@ -1082,6 +1160,7 @@ impl Engine {
     fn requeue(&mut self, t: usize, f: usize, reason: FailureReason, now: Timestamp) {
         let flight = self.tenants[t].flights.remove(f);
         let live = self.land(&flight);
+        self.release_orphans(t, flight.batch);
         for &index in &live {
             self.enqueue(t, index, now);
         }

@@ -19,5 +19,5 @@ pub use ids::{BatchId, MailboxHandle, SubscriptionHandle, TenantHandle, Transmit
 pub use io::{
     BearerToken, Event, FailureReason, MailboxChange, PublishOutcome, TenantConfig, Transmit,
 };
-pub use stats::{FailureCounts, Stats};
+pub use stats::{FailureCounts, Stats, TenantStatus};
 pub use time::Timestamp;

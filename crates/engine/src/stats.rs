@@ -106,6 +106,32 @@ pub struct Stats {
     pub build_failures: u64,
 }
 
+/// Where one tenant stands now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TenantStatus {
+    /// Mailboxes of the tenant.
+    pub mailboxes: usize,
+    /// Device subscriptions of the tenant.
+    pub subscriptions: usize,
+    /// Subscriptions waiting to be published (pending and overflow).
+    pub queue_depth: usize,
+    /// Of those, the ones on the overflow list.
+    pub overflow_depth: usize,
+    /// Batches being sent or waiting to be retried.
+    pub in_flight_batches: usize,
+    /// Failed attempts in a row; 0 after a success.
+    pub consecutive_failures: u32,
+    /// Nothing is sent before this time (backoff or `Retry-After`), if that is in the future.
+    pub sending_paused_until: Option<Timestamp>,
+    /// When the current token expires, if there is one.
+    pub token_expires_at: Option<Timestamp>,
+    /// Whether the token may go on a request now.
+    pub token_usable: bool,
+    /// Whether a token request is waiting for an answer.
+    pub token_requested: bool,
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

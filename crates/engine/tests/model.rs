@@ -117,6 +117,8 @@ struct World {
     outstanding: Vec<Transmit>,
     token_wanted: bool,
     tokens: u32,
+    /// The last token given and when it expires.
+    token: Option<(String, Timestamp)>,
 }
 
 impl World {
@@ -140,6 +142,7 @@ impl World {
             outstanding: Vec::new(),
             token_wanted: false,
             tokens: 0,
+            token: None,
         };
         world.drain();
         world
@@ -149,6 +152,13 @@ impl World {
     fn drain(&mut self) {
         while let Some(transmit) = self.engine.poll_transmit(self.now) {
             assert!(transmit.recipients >= 1);
+            // Only the latest token, and never one about to expire.
+            let (text, expires) = self.token.clone().expect("no publish without a token");
+            assert_eq!(transmit.token.expose(), text);
+            assert!(
+                self.now + Duration::from_secs(30) < expires,
+                "token too close to expiry"
+            );
             self.outstanding.push(transmit);
         }
         while let Some(event) = self.engine.poll_event() {
@@ -167,15 +177,12 @@ impl World {
 
     fn give_token(&mut self) {
         self.tokens += 1;
-        let token = format!("token-{}", self.tokens).parse().unwrap();
+        let text = format!("token-{}", self.tokens);
+        let expires = self.now + Duration::from_secs(3600);
         self.engine
-            .handle_token(
-                self.tenant,
-                token,
-                self.now + Duration::from_secs(3600),
-                self.now,
-            )
+            .handle_token(self.tenant, text.parse().unwrap(), expires, self.now)
             .unwrap();
+        self.token = Some((text, expires));
         self.token_wanted = false;
     }
 

@@ -988,3 +988,75 @@ fn memory_per_subscription_is_small() {
         "the estimate must at least count the ids ({per})"
     );
 }
+
+#[test]
+fn tenant_status_follows_failures_and_recovery() {
+    let mut config = Harness::default_config();
+    config.batch_deadline = Duration::from_secs(3600);
+    let mut h = Harness::new(config);
+    let inbox = h.mailbox(1);
+    let unwatched = h.mailbox(0);
+    h.subscribe(inbox, "aa01");
+    let status = h.engine.tenant_status(h.tenant).unwrap();
+    assert_eq!(
+        (status.mailboxes, status.subscriptions, status.queue_depth),
+        (2, 1, 1)
+    );
+    assert!(status.token_usable && !status.token_requested);
+    h.advance(WINDOW);
+    let t = h.transmits().pop().unwrap();
+    h.answer(
+        &t,
+        PublishOutcome::RetryLater {
+            retry_after: Some(Duration::from_secs(5)),
+        },
+    );
+    let status = h.engine.tenant_status(h.tenant).unwrap();
+    assert_eq!(status.consecutive_failures, 1);
+    assert_eq!(
+        status.sending_paused_until,
+        Some(h.now + Duration::from_secs(5))
+    );
+    assert_eq!(status.in_flight_batches, 1);
+    h.run_accepting(Duration::from_secs(60));
+    let status = h.engine.tenant_status(h.tenant).unwrap();
+    assert_eq!(status.consecutive_failures, 0);
+    assert_eq!(status.sending_paused_until, None);
+    assert_eq!(status.in_flight_batches, 0);
+    // A mailbox nobody watches changes without events or queue entries.
+    let before = h.events.len();
+    h.engine.handle_message_arrived(unwatched, h.now).unwrap();
+    h.pump_events();
+    assert_eq!(h.events.len(), before);
+    assert_eq!(h.engine.unseen(unwatched).unwrap(), count(1));
+}
+
+#[test]
+fn regression_old_batch_of_a_resubscribed_device_cannot_overtake_its_new_count() {
+    // Found by the model test: a device unsubscribed while in a batch and subscribed again (to
+    // another mailbox) went out in a second batch at once; the first batch, retried later,
+    // then left the device with the old mailbox's count.
+    let mut config = Harness::default_config();
+    config.max_in_flight_per_tenant = 2;
+    config.coalesce_window = ms(1);
+    let mut h = Harness::new(config);
+    let old = h.mailbox(1);
+    let new = h.mailbox(0);
+    let first = h.subscribe(old, "dev05");
+    h.advance(ms(1));
+    let lost = h.transmits().pop().unwrap();
+    h.engine.unsubscribe(first, h.now).unwrap();
+    h.subscribe(new, "dev05");
+    h.advance(ms(1));
+    assert!(
+        h.transmits().is_empty(),
+        "the new subscription waits for the old batch"
+    );
+    // The lost request times out and is retried, still carrying the old count; only after it
+    // does the new subscription go out.
+    let sent = h.run_accepting(Duration::from_secs(60));
+    assert_eq!(sent[0].batch, lost.batch);
+    assert_eq!(counts_in(&sent[0])["dev05"], 1);
+    assert_eq!(counts_in(sent.last().unwrap())["dev05"], 0);
+    assert_eq!(h.devices["dev05"], 0);
+}
