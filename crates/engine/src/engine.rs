@@ -443,10 +443,7 @@ impl Engine {
         now: Timestamp,
     ) {
         let now = self.advance(now);
-        let found = self.tenants.iter().enumerate().find_map(|(t, tenant)| {
-            tenant.flights.iter().position(|f| matches!(f.state, FlightState::Outstanding { transmit, .. } if transmit == id)).map(|f| (t, f))
-        });
-        let Some((t, f)) = found else {
+        let Some((t, f)) = self.find_outstanding(id) else {
             self.stats.stale_answers += 1;
             self.settle(now);
             return;
@@ -455,9 +452,6 @@ impl Engine {
             PublishOutcome::Accepted { dead } => self.accept(t, f, &dead),
             PublishOutcome::RetryLater { retry_after } => {
                 self.fail_attempt(t, f, FailureReason::RetryLater, retry_after, now)
-            }
-            PublishOutcome::Failed(FailureReason::RetryLater) => {
-                self.fail_attempt(t, f, FailureReason::RetryLater, None, now)
             }
             PublishOutcome::Failed(reason) => self.fail_attempt(t, f, reason, None, now),
         }
@@ -688,6 +682,20 @@ impl Engine {
         } else {
             self.events.push_back(event);
         }
+    }
+
+    /// The tenant and flight waiting for the answer to `id`.
+    fn find_outstanding(&self, id: TransmitId) -> Option<(usize, usize)> {
+        for (t, tenant) in self.tenants.iter().enumerate() {
+            for (f, flight) in tenant.flights.iter().enumerate() {
+                if let FlightState::Outstanding { transmit, .. } = flight.state
+                    && transmit == id
+                {
+                    return Some((t, f));
+                }
+            }
+        }
+        None
     }
 
     /// Moves engine time forward to `now` (never back) and fires everything due by then.

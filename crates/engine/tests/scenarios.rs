@@ -1060,3 +1060,58 @@ fn regression_old_batch_of_a_resubscribed_device_cannot_overtake_its_new_count()
     assert_eq!(counts_in(sent.last().unwrap())["dev05"], 0);
     assert_eq!(h.devices["dev05"], 0);
 }
+
+#[test]
+fn one_failing_tenant_does_not_hold_up_another() {
+    use pushproxy_engine::{Engine, TenantConfig};
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    let mut now = Timestamp::from_secs(1);
+    let a = engine
+        .add_tenant(TenantConfig::new(common::TENANT_ID.parse().unwrap()), now)
+        .unwrap();
+    let b = engine
+        .add_tenant(
+            TenantConfig::new("11111111-2222-3333-4444-555555555555".parse().unwrap()),
+            now,
+        )
+        .unwrap();
+    for tenant in [a, b] {
+        engine
+            .handle_token(
+                tenant,
+                "tok".parse().unwrap(),
+                now + Duration::from_secs(3600),
+                now,
+            )
+            .unwrap();
+    }
+    let inbox_a = engine.add_mailbox(a, count(0)).unwrap();
+    let inbox_b = engine.add_mailbox(b, count(0)).unwrap();
+    // The same device id in both tenants: two separate subscriptions.
+    let sub_a = engine.subscribe(inbox_a, &recipient("aa01"), now).unwrap();
+    let sub_b = engine.subscribe(inbox_b, &recipient("aa01"), now).unwrap();
+    assert_ne!(sub_a, sub_b);
+    let mut published_b = 0;
+    for step in 0..200u64 {
+        engine.handle_message_arrived(inbox_a, now).unwrap();
+        engine.handle_message_arrived(inbox_b, now).unwrap();
+        while let Some(t) = engine.poll_transmit(now) {
+            let outcome = if t.tenant == a {
+                PublishOutcome::Failed(FailureReason::Unreachable)
+            } else {
+                published_b += 1;
+                PublishOutcome::Accepted { dead: Vec::new() }
+            };
+            engine.handle_publish_result(t.id, outcome, now);
+        }
+        now = now + Duration::from_secs(3);
+        engine.handle_timeout(now);
+        assert!(engine.tenant_queue_depth(a).unwrap() <= 1, "step {step}");
+    }
+    // A change every 3 s, each due 2 s after it came: one batch every other step, exactly as
+    // if tenant a were healthy.
+    assert_eq!(published_b, 100);
+    let status_a = engine.tenant_status(a).unwrap();
+    assert!(status_a.consecutive_failures > 10);
+    assert_eq!(engine.tenant_status(b).unwrap().consecutive_failures, 0);
+}
