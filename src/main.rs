@@ -1,1 +1,73 @@
-fn main() {}
+//! `pushproxy`: the administrator's command line for the push-notification proxy of
+//! on-premises Exchange, and the drivers that run the proxy and the local cloud.
+#![forbid(unsafe_code)]
+
+mod cli;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Push notifications for on-premises Exchange mailboxes, relayed through a cloud push service
+/// with server-to-server OAuth.
+#[derive(Debug, Parser)]
+#[command(name = "pushproxy", version, about, long_about = None)]
+struct Cli {
+    /// The data directory (configuration, certificate store, private keys).
+    #[arg(
+        long,
+        global = true,
+        env = pushproxy_config::DATA_DIR_ENV,
+        default_value = pushproxy_config::DEFAULT_DATA_DIR,
+        value_name = "DIR"
+    )]
+    data_dir: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Setup steps 1 and 2 in one go: find or create the OAuth certificate, make it current,
+    /// export OAuthCert.cer and ensure the MicrosoftSts auth server. Idempotent.
+    Setup(cli::setup::SetupArgs),
+    /// The certificate store (`New-`, `Get-`, `Export-`, `Import-ExchangeCertificate`).
+    #[command(subcommand)]
+    Certificate(cli::certificate::CertificateCommand),
+    /// The built-in token issuer's configuration (`Get-`/`Set-AuthConfig`).
+    #[command(subcommand)]
+    AuthConfig(cli::auth_config::AuthConfigCommand),
+    /// The token service the organisation trusts (`New-`/`Set-`/`Get-AuthServer`).
+    #[command(subcommand)]
+    AuthServer(cli::auth_server::AuthServerCommand),
+    /// The push-notification proxy app (`Enable-`/`Disable-PushNotificationProxy`).
+    #[command(subcommand)]
+    PushProxy(cli::push_proxy::PushProxyCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = cli::Context::new(cli.data_dir);
+    match cli.command {
+        Command::Setup(args) => cli::setup::run(&ctx, args),
+        Command::Certificate(command) => cli::certificate::run(&ctx, command),
+        Command::AuthConfig(command) => cli::auth_config::run(&ctx, command),
+        Command::AuthServer(command) => cli::auth_server::run(&ctx, command),
+        Command::PushProxy(command) => cli::push_proxy::run(&ctx, command),
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace on a fresh machine. Installs what it needs when absent:
+# the wasm32 Rust target and openssl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+need_apt() {
+  # need_apt <command> <debian package>
+  if ! command -v "$1" >/dev/null 2>&1; then
+    step "installing $2 (for $1)"
+    if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq; APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2"
+  fi
+}
+
+step "tools"
+need_apt openssl openssl
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "unit, property, integration and end-to-end tests"
+cargo test --workspace --locked
+
+step "the sans-IO crates build for the browser (wasm32-unknown-unknown)"
+cargo build --locked --target wasm32-unknown-unknown \
+  -p pushproxy-cert --no-default-features
+cargo build --locked --target wasm32-unknown-unknown \
+  -p pushproxy-config --no-default-features
+
+step "all tests passed"
