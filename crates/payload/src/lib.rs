@@ -3,10 +3,14 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod error;
+mod parse;
 mod types;
+pub mod wire;
 
 pub use error::PayloadError;
+pub use parse::{Limits, parse_batch};
 pub use types::{
     AppId, BackgroundSyncType, DeviceId, InstallationId, Language, TenantId, Timestamp,
     UnseenCount,
 };
+pub use wire::{Notification, Payload, PublishBatch, PublishResponse, Recipient};
