@@ -2,10 +2,12 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod apns;
 mod error;
 mod parse;
 mod types;
 pub mod wire;
+pub mod wns;
 
 pub use error::PayloadError;
 pub use parse::{Limits, parse_batch};
