@@ -1,4 +1,4 @@
-//! Publish batches and device payloads of the push-notification proxy.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -14,7 +14,6 @@ pub use builder::{BatchBuilder, NotificationSpec};
 pub use error::PayloadError;
 pub use parse::{Limits, parse_batch};
 pub use types::{
-    AppId, BackgroundSyncType, DeviceId, InstallationId, Language, TenantId, Timestamp,
-    UnseenCount,
+    AppId, BackgroundSyncType, DeviceId, InstallationId, Language, TenantId, Timestamp, UnseenCount,
 };
 pub use wire::{Notification, Payload, PublishBatch, PublishResponse, Recipient};
