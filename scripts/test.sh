@@ -29,9 +29,8 @@ step "unit, property, integration and end-to-end tests"
 cargo test --workspace --locked
 
 step "the sans-IO crates build for the browser (wasm32-unknown-unknown)"
-cargo build --locked --target wasm32-unknown-unknown \
-  -p pushproxy-cert --no-default-features
-cargo build --locked --target wasm32-unknown-unknown \
-  -p pushproxy-config --no-default-features
+for crate in cert config token payload engine; do
+  cargo build --locked --target wasm32-unknown-unknown -p "pushproxy-$crate" --no-default-features
+done
 
 step "all tests passed"

@@ -20,7 +20,8 @@ pub enum AuthConfigCommand {
 }
 
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false, id = "change")]
+#[group(skip)]
+#[command(group = clap::ArgGroup::new("change").required(true).multiple(false))]
 pub struct SetArgs {
     /// Make this certificate (it must be in the certificate store) the current one.
     #[arg(long, group = "change")]

@@ -61,7 +61,7 @@ pub fn run(ctx: &Context, command: PushProxyCommand) -> Result<()> {
             {
                 eprintln!("{message}");
             }
-            println!("{}", app.to_list_layout());
+            println!("{}", app.to_list_layout().trim_end());
             Ok(())
         }
         PushProxyCommand::Disable { json } => {
@@ -81,7 +81,7 @@ pub fn run(ctx: &Context, command: PushProxyCommand) -> Result<()> {
             }
             print_outcome(&outcome);
             if let Some(app) = app {
-                println!("{}", app.to_list_layout());
+                println!("{}", app.to_list_layout().trim_end());
             }
             Ok(())
         }
@@ -90,7 +90,7 @@ pub fn run(ctx: &Context, command: PushProxyCommand) -> Result<()> {
             match config.proxy_app() {
                 Some(app) if json => print_json(app),
                 Some(app) => {
-                    println!("{}", app.to_list_layout());
+                    println!("{}", app.to_list_layout().trim_end());
                     Ok(())
                 }
                 None if json => print_json(&None::<()>),
