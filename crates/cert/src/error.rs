@@ -4,6 +4,7 @@
 /// small value types of this crate.
 ///
 /// Each message says what was wrong and, where there is something to do, what to do.
+/// Errors from the underlying libraries are kept as the [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -38,34 +39,72 @@ pub enum Error {
 
     /// A list of Exchange services could not be read.
     #[error(
-        "unknown service `{name}`; use a comma-separated list of None, IIS, SMTP, IMAP, POP, UM, Federation, UMCallRouter"
+        "services `{input}` are invalid: {reason}; use a comma-separated list of None, IIS, SMTP, IMAP, POP, UM, Federation, UMCallRouter"
     )]
-    InvalidService {
-        /// The service name that was not recognised.
-        name: String,
+    InvalidServices {
+        /// The text that was given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
     },
 
-    /// An RSA key size that is not offered.
+    /// An RSA key below the minimum size.
     #[error("RSA key of {bits} bits refused; at least 2048 bits are required")]
     KeyTooSmall {
         /// The size that was asked for or found.
         bits: usize,
     },
 
-    /// An RSA key size above the minimum that is still not one of the offered sizes.
-    #[error("RSA key size of {bits} bits is not supported; use 2048, 3072 or 4096")]
+    /// An RSA key size above the minimum that is still not one of the sizes offered for
+    /// new keys.
+    #[error("RSA key size of {bits} bits is not offered; choose 2048, 3072 or 4096")]
     UnsupportedKeySize {
         /// The size that was asked for.
         bits: usize,
     },
 
-    /// A private key could not be read.
+    /// The key given for a new certificate does not have the size its parameters ask for.
     #[error(
-        "private key could not be read: {reason}; give an RSA key as PKCS#8 or PKCS#1, PEM or DER"
+        "the key has {key_bits} bits but the certificate parameters ask for {requested}; generate a key of that size or change the parameters"
     )]
+    KeySizeMismatch {
+        /// The size of the key given.
+        key_bits: usize,
+        /// The size the parameters ask for.
+        requested: usize,
+    },
+
+    /// A private key file is encrypted with a password.
+    #[error(
+        "the private key is encrypted; decrypt it first (for example `openssl pkey -in key.pem -out plain-key.pem`) and keep the result with mode 0600"
+    )]
+    EncryptedPrivateKey,
+
+    /// A private key file has no usable key in it.
+    #[error("private key could not be read: {reason}")]
     InvalidPrivateKey {
         /// What went wrong.
         reason: String,
+    },
+
+    /// A PKCS#8 private key could not be decoded.
+    #[error(
+        "private key could not be read as PKCS#8; give an unencrypted RSA key as PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`)"
+    )]
+    Pkcs8 {
+        /// The underlying error.
+        #[source]
+        source: pkcs8::Error,
+    },
+
+    /// A PKCS#1 private key could not be decoded.
+    #[error(
+        "private key could not be read as PKCS#1; give an unencrypted RSA key as PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`)"
+    )]
+    Pkcs1 {
+        /// The underlying error.
+        #[source]
+        source: rsa::pkcs1::Error,
     },
 
     /// The key is not an RSA key.
@@ -73,15 +112,55 @@ pub enum Error {
     NotRsa {
         /// Which key or certificate.
         what: &'static str,
-        /// The algorithm found (an OID or a name).
+        /// The algorithm found (a name or an OID).
         algorithm: String,
     },
 
-    /// A certificate could not be read.
-    #[error("certificate could not be read: {reason}; give an X.509 certificate as PEM or DER")]
+    /// A certificate file has no usable certificate in it.
+    #[error("certificate could not be read: {reason}")]
     InvalidCertificate {
         /// What went wrong.
         reason: String,
+    },
+
+    /// The certificate's DER could not be parsed as X.509.
+    #[error(
+        "certificate could not be parsed as X.509; give a DER (`.cer`) or PEM (`BEGIN CERTIFICATE`) certificate"
+    )]
+    CertificateParse {
+        /// The underlying error.
+        #[source]
+        source: x509_parser::error::X509Error,
+    },
+
+    /// PEM text could not be decoded.
+    #[error("PEM text could not be decoded while {context}; check that the file was not altered")]
+    Pem {
+        /// What was being done.
+        context: &'static str,
+        /// The underlying error.
+        #[source]
+        source: der::pem::Error,
+    },
+
+    /// Base64 text could not be decoded.
+    #[error("base64 text could not be decoded while {context}")]
+    Base64 {
+        /// What was being done.
+        context: &'static str,
+        /// The underlying error.
+        #[source]
+        source: base64ct::Error,
+    },
+
+    /// A public key could not be encoded or decoded.
+    #[error("public key could not be processed while {context}")]
+    Spki {
+        /// What was being done.
+        context: &'static str,
+        /// The underlying error.
+        #[source]
+        source: spki::Error,
     },
 
     /// The private key does not belong to the certificate.
@@ -93,13 +172,6 @@ pub enum Error {
     /// A validity period that cannot be written in a certificate.
     #[error("validity is invalid: {reason}")]
     InvalidValidity {
-        /// What is wrong with it.
-        reason: String,
-    },
-
-    /// A friendly name that cannot be used.
-    #[error("friendly name is invalid: {reason}")]
-    InvalidFriendlyName {
         /// What is wrong with it.
         reason: String,
     },
@@ -125,7 +197,7 @@ pub enum Error {
     },
 
     /// Building or signing a certificate failed.
-    #[error("certificate could not be built: {context}")]
+    #[error("certificate could not be built while {context}")]
     Builder {
         /// What was being done.
         context: &'static str,
