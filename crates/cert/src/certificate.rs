@@ -311,8 +311,10 @@ impl Details {
             x509_parser::objects::oid_registry(),
         )
         .map_or_else(|_| signature_oid.clone(), str::to_owned);
-        let issuer_is_subject = tbs.issuer().as_raw() == tbs.subject().as_raw();
-        let self_signed = issuer_is_subject && verifies_itself(parsed, &signature_oid);
+        let self_signed = tbs.issuer().as_raw() == tbs.subject().as_raw()
+            && parsed.signature_algorithm == tbs.signature
+            && is_strict_der(parsed.as_raw())
+            && verifies_itself(parsed, &signature_oid);
         Ok(Self {
             version: tbs.version().0 + 1,
             subject: tbs.subject().to_string(),
@@ -360,6 +362,15 @@ fn rsa_key_from(oid: &str, spki_der: &[u8]) -> Result<rsa::PublicKey> {
         context: "reading the certificate's RSA key",
         source,
     })
+}
+
+/// Whether `der` is a certificate in strict DER, as the `der` crate reads it. x509-parser
+/// tolerates some deviations (other tag classes, for one) in the parts of the
+/// certificate that the signature does not cover; a certificate is only taken for
+/// self-signed when no such byte could have been changed.
+fn is_strict_der(der: &[u8]) -> bool {
+    use der::Decode;
+    x509_cert::Certificate::from_der(der).is_ok()
 }
 
 /// Whether the certificate's signature verifies with its own RSA key.

@@ -63,6 +63,13 @@ pub enum Error {
         bits: usize,
     },
 
+    /// A key size that is not a number.
+    #[error("key size `{input}` is not a number of bits; choose 2048, 3072 or 4096")]
+    InvalidKeySize {
+        /// The text that was given.
+        input: String,
+    },
+
     /// The key given for a new certificate does not have the size its parameters ask for.
     #[error(
         "the key has {key_bits} bits but the certificate parameters ask for {requested}; generate a key of that size or change the parameters"

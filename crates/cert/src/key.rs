@@ -97,8 +97,8 @@ impl FromStr for KeySize {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let bits: usize = s.trim().parse().map_err(|_| Error::InvalidPrivateKey {
-            reason: format!("key size `{s}` is not a number of bits; choose 2048, 3072 or 4096"),
+        let bits: usize = s.trim().parse().map_err(|_| Error::InvalidKeySize {
+            input: s.to_owned(),
         })?;
         Self::try_from(bits)
     }
@@ -502,7 +502,10 @@ mod tests {
             KeySize::try_from(8192),
             Err(Error::UnsupportedKeySize { bits: 8192 })
         ));
-        assert!("big".parse::<KeySize>().is_err());
+        assert_eq!(
+            "big".parse::<KeySize>().unwrap_err().to_string(),
+            "key size `big` is not a number of bits; choose 2048, 3072 or 4096"
+        );
         assert_eq!(serde_json::to_string(&KeySize::Bits3072).unwrap(), "3072");
         assert!(serde_json::from_str::<KeySize>("1024").is_err());
         for size in KeySize::ALL {
@@ -642,6 +645,28 @@ mod tests {
             message,
             "the private key uses the Ed25519 algorithm; only RSA keys are supported"
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn only_offered_sizes_are_accepted(bits in 0usize..10_000) {
+            match KeySize::try_from(bits) {
+                Ok(size) => {
+                    proptest::prop_assert!([2048, 3072, 4096].contains(&bits));
+                    proptest::prop_assert_eq!(size.bits(), bits);
+                    proptest::prop_assert_eq!(size.to_string().parse::<KeySize>().unwrap(), size);
+                }
+                Err(Error::KeyTooSmall { bits: reported }) => {
+                    proptest::prop_assert!(bits < 2048);
+                    proptest::prop_assert_eq!(reported, bits);
+                }
+                Err(Error::UnsupportedKeySize { bits: reported }) => {
+                    proptest::prop_assert!(bits > 2048 && ![3072, 4096].contains(&bits));
+                    proptest::prop_assert_eq!(reported, bits);
+                }
+                Err(other) => proptest::prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
     }
 
     #[test]
