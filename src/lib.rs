@@ -3,4 +3,5 @@
 #![forbid(unsafe_code)]
 
 pub mod datadir;
+pub mod probe;
 pub mod proxy;

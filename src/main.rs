@@ -45,10 +45,26 @@ enum Command {
     /// The push-notification proxy app (`Enable-`/`Disable-PushNotificationProxy`).
     #[command(subcommand)]
     PushProxy(cli::push_proxy::PushProxyCommand),
+    /// Server-to-server OAuth tokens: mint, decode, verify.
+    #[command(subcommand)]
+    Token(cli::token::TokenCommand),
+    /// Run the on-premises proxy.
+    #[command(subcommand)]
+    Proxy(cli::proxy::ProxyCommand),
+    /// The connectivity probe (setup step 5): one monitoring batch through the configured
+    /// proxy URI; prints ResultType, Error and Exception.
+    Probe(cli::proxy::ProbeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PUSHPROXY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -69,5 +85,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::AuthConfig(command) => cli::auth_config::run(&ctx, command),
         Command::AuthServer(command) => cli::auth_server::run(&ctx, command),
         Command::PushProxy(command) => cli::push_proxy::run(&ctx, command),
+        Command::Token(command) => block_on(cli::token::run(&ctx, command)),
+        Command::Proxy(command) => block_on(cli::proxy::run(&ctx, command)),
+        Command::Probe(args) => block_on(cli::proxy::run_probe(&ctx, args)),
     }
+}
+
+/// Runs an asynchronous command on a multi-threaded tokio runtime.
+fn block_on(future: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
 }

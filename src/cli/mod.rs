@@ -3,8 +3,10 @@
 pub mod auth_config;
 pub mod auth_server;
 pub mod certificate;
+pub mod proxy;
 pub mod push_proxy;
 pub mod setup;
+pub mod token;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -31,6 +33,19 @@ impl Context {
     /// Opens the data directory, creating it when needed.
     pub fn open(&self) -> Result<DataDir> {
         DataDir::open(&self.data_dir)
+    }
+
+    /// Opens the data directory only when it exists (read-only helpers never create it).
+    pub fn open_existing(&self) -> Option<DataDir> {
+        self.data_dir
+            .is_dir()
+            .then(|| DataDir::open(&self.data_dir).ok())
+            .flatten()
+    }
+
+    /// The data directory's path.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
     }
 
     /// The current time.
