@@ -2,6 +2,8 @@
 //! crates in `crates/`, shared by the `pushproxy` binary and the end-to-end tests.
 #![forbid(unsafe_code)]
 
+pub mod cloud_client;
+pub mod cloud_server;
 pub mod datadir;
 pub mod probe;
 pub mod proxy;

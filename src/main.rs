@@ -54,6 +54,15 @@ enum Command {
     /// The connectivity probe (setup step 5): one monitoring batch through the configured
     /// proxy URI; prints ResultType, Error and Exception.
     Probe(cli::proxy::ProbeArgs),
+    /// The local cloud (token service + push service).
+    #[command(subcommand)]
+    Cloud(cli::cloud::CloudCommand),
+    /// Setup step 3: the certificate as a credential of the Exchange service principal.
+    #[command(subcommand)]
+    Credential(cli::cloud::CredentialCommand),
+    /// The whole flow end to end on this machine, with nothing to configure: a local cloud,
+    /// setup steps 1 to 5, two devices, mail arriving and being read, the probe.
+    Demo(cli::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +97,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(command) => block_on(cli::token::run(&ctx, command)),
         Command::Proxy(command) => block_on(cli::proxy::run(&ctx, command)),
         Command::Probe(args) => block_on(cli::proxy::run_probe(&ctx, args)),
+        Command::Cloud(command) => block_on(cli::cloud::run_cloud(&ctx, command)),
+        Command::Credential(command) => block_on(cli::cloud::run_credential(&ctx, command)),
+        Command::Demo(args) => block_on(cli::demo::run(args)),
     }
 }
 

@@ -3,6 +3,8 @@
 pub mod auth_config;
 pub mod auth_server;
 pub mod certificate;
+pub mod cloud;
+pub mod demo;
 pub mod proxy;
 pub mod push_proxy;
 pub mod setup;

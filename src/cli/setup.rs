@@ -20,17 +20,17 @@ use super::{Context, print_outcome};
 pub struct SetupArgs {
     /// The Office 365 tenant domain (the script's `$tenantDomain`).
     #[arg(long)]
-    tenant_domain: DnsName,
+    pub tenant_domain: DnsName,
     /// The on-premises DNS domain the certificate is for (the script's
     /// `$env:USERDNSDOMAIN`); the tenant domain when absent.
     #[arg(long)]
-    domain: Option<DnsName>,
+    pub domain: Option<DnsName>,
     /// The token service's address (the local cloud's, for example).
     #[arg(long, default_value = pushproxy_config::DEFAULT_AUTHORITY)]
-    authority: HttpsUrl,
+    pub authority: HttpsUrl,
     /// Where to export the certificate (default: <data dir>/OAuthConfig/OAuthCert.cer).
     #[arg(long)]
-    export: Option<PathBuf>,
+    pub export: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: SetupArgs) -> Result<()> {
