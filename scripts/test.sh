@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine. Installs what it needs when absent:
-# the wasm32 Rust target and openssl.
+# openssl, the wasm32 Rust target, and (through the scripts it calls) wasm-bindgen-cli,
+# Chromium and mdBook.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+step() { printf '\n==> %s (at %ds)\n' "$*" "$((SECONDS - started))"; }
 
 need_apt() {
   # need_apt <command> <debian package>
@@ -28,9 +30,22 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "unit, property, integration and end-to-end tests"
 cargo test --workspace --locked
 
+step "the main job: pushproxy demo"
+cargo run --locked --quiet -- demo
+
 step "the sans-IO crates build for the browser (wasm32-unknown-unknown)"
-for crate in cert config token payload engine; do
+for crate in cert config token payload engine cloud; do
   cargo build --locked --target wasm32-unknown-unknown -p "pushproxy-$crate" --no-default-features
 done
 
-step "all tests passed"
+step "benchmarks in quick test mode (nothing is timed)"
+cargo bench --workspace --locked -- --test
+
+for script in scripts/playground-test.sh scripts/book-test.sh; do
+  if [ -f "$script" ]; then
+    step "$script"
+    bash "$script"
+  fi
+done
+
+step "all tests passed in $((SECONDS - started)) s"
