@@ -39,7 +39,7 @@ for crate in cert config token payload engine cloud; do
 done
 
 step "benchmarks in quick test mode (nothing is timed)"
-cargo bench --workspace --locked -- --test
+cargo bench --workspace --locked --bench '*' -- --test
 
 for script in scripts/playground-test.sh scripts/book-test.sh; do
   if [ -f "$script" ]; then
