@@ -359,7 +359,7 @@ enum Command {
     },
     Mailbox {
         mailbox: String,
-        change: MailboxChange,
+        changes: Vec<MailboxChange>,
         reply: oneshot::Sender<Result<u32, String>>,
     },
     State {
@@ -695,13 +695,15 @@ impl Driver {
             }
             Command::Mailbox {
                 mailbox,
-                change,
+                changes,
                 reply,
             } => {
                 let result = self.mailbox(&mailbox).and_then(|m| {
-                    self.engine
-                        .handle_mailbox_change(m, change, now)
-                        .map_err(|e| e.to_string())?;
+                    for change in changes {
+                        self.engine
+                            .handle_mailbox_change(m, change, now)
+                            .map_err(|e| e.to_string())?;
+                    }
                     self.engine
                         .unseen(m)
                         .map(|c| c.get())
@@ -1038,21 +1040,29 @@ fn parse_optional<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Resu
 }
 
 async fn change(state: &ApiState, mailbox: String, changes: Vec<MailboxChange>) -> Response {
-    let mut unseen = 0;
-    for change in changes {
-        match ask(state, |reply| Command::Mailbox {
-            mailbox: mailbox.clone(),
-            change,
-            reply,
-        })
-        .await
-        {
-            Ok(Ok(count)) => unseen = count,
-            Ok(Err(e)) => return error(StatusCode::BAD_REQUEST, e),
-            Err(response) => return response,
+    match ask(state, |reply| Command::Mailbox {
+        mailbox: mailbox.clone(),
+        changes,
+        reply,
+    })
+    .await
+    {
+        Ok(Ok(unseen)) => {
+            Json(serde_json::json!({ "mailbox": mailbox, "unseen": unseen })).into_response()
         }
+        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e),
+        Err(response) => response,
     }
-    Json(serde_json::json!({ "mailbox": mailbox, "unseen": unseen })).into_response()
+}
+
+/// `count` times the same change (a message arrived, a message was read).
+async fn repeated(state: &ApiState, mailbox: String, body: &[u8], each: MailboxChange) -> Response {
+    let request: CountRequest = match parse_optional(body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let changes = vec![each; request.count.min(100_000) as usize];
+    change(state, mailbox, changes).await
 }
 
 async fn deliver(
@@ -1060,14 +1070,7 @@ async fn deliver(
     Path(mailbox): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let request: CountRequest = match parse_optional(&body) {
-        Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
-    };
-    let changes = (0..request.count.min(100_000))
-        .map(|_| MailboxChange::Arrived)
-        .collect();
-    change(&state, mailbox, changes).await
+    repeated(&state, mailbox, &body, MailboxChange::Arrived).await
 }
 
 async fn read(
@@ -1075,14 +1078,7 @@ async fn read(
     Path(mailbox): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let request: CountRequest = match parse_optional(&body) {
-        Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
-    };
-    let changes = (0..request.count.min(100_000))
-        .map(|_| MailboxChange::Read)
-        .collect();
-    change(&state, mailbox, changes).await
+    repeated(&state, mailbox, &body, MailboxChange::Read).await
 }
 
 async fn set_unseen(

@@ -414,3 +414,48 @@ async fn the_probe_succeeds_and_fails_at_the_token_step_once_the_credential_is_r
     assert_eq!(report.step, Some(ProbeStep::TokenService), "{report:?}");
     world.proxy.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_api_names_what_is_wrong_with_bad_input() {
+    let world = World::new(Duration::from_millis(50), |_| {}).await;
+    let post = |path: &str, body: &'static str| {
+        world
+            .http
+            .post(format!("{}{path}", world.api))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let cases = [
+        (
+            "/subscriptions",
+            r#"{"mailbox":"a@b.c","appId":"x","deviceId":"has space"}"#,
+            "deviceId",
+        ),
+        (
+            "/subscriptions",
+            r#"{"mailbox":"a@b.c","appId":"","deviceId":"ab"}"#,
+            "appId",
+        ),
+        (
+            "/subscriptions",
+            r#"{"mailbox":"a@b.c","appId":"x","deviceId":"ab","extra":1}"#,
+            "extra",
+        ),
+        ("/subscriptions", "not json", "invalid subscription"),
+        (
+            "/mailboxes/alice@fabrikam.com/messages",
+            r#"{"count":"three"}"#,
+            "invalid body",
+        ),
+    ];
+    for (path, body, names) in cases {
+        let response = post(path, body).await.unwrap();
+        assert_eq!(response.status(), 400, "{path} {body}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(names), "{path} {body}: {text}");
+    }
+    // Still serving, state unchanged.
+    assert_eq!(world.state().await.subscriptions, 2);
+    world.proxy.stop().await;
+}
