@@ -237,6 +237,10 @@ impl PushService {
 
     /// Answers a publish call: the `Authorization` header value, the body, at `now`.
     ///
+    /// `accepted` in the answer counts the recipients that were not dead, monitoring ones
+    /// included (they are acknowledged, not delivered); `monitoring` is true when every
+    /// notification of the batch was a probe.
+    ///
     /// # Errors
     /// A [`PushFailure`] naming the first rule (see the [module documentation](self))
     /// that the call breaks. Nothing changes when the call is refused.
