@@ -30,6 +30,7 @@ use pushproxy_engine::{
 };
 use pushproxy_payload::wire::PublishResponse;
 use pushproxy_payload::{AppId, DeviceId, InstallationId, Recipient, TenantId, UnseenCount};
+use pushproxy_token::cache::{CacheKey, CachePolicy, Lookup, Ticket, TokenCache};
 use pushproxy_token::metadata::MetadataDocument;
 use pushproxy_token::mint::{Lifetime, sts_assertion};
 use pushproxy_token::principal::{Audience, Host, Realm, well_known};
@@ -374,6 +375,7 @@ enum Command {
     },
     Token {
         tenant: TenantHandle,
+        ticket: Ticket<CacheKey>,
         result: std::result::Result<TokenResponse, String>,
     },
 }
@@ -470,6 +472,10 @@ pub async fn spawn(settings: ProxySettings) -> Result<RunningProxy> {
         let _ = axum::serve(listener, app).await;
     });
 
+    let token_key = CacheKey {
+        tenant: service.realm,
+        resource: resource.clone(),
+    };
     let driver = Driver {
         engine,
         tenant,
@@ -484,6 +490,9 @@ pub async fn spawn(settings: ProxySettings) -> Result<RunningProxy> {
         events: events.clone(),
         certificate_not_after: on_prem.certificate.not_after().unix_timestamp(),
         token_obtained_at: None,
+        tokens: TokenCache::new(token_policy(&settings.engine)),
+        token_key,
+        token_expires_at: Timestamp::ZERO,
     };
     tracing::info!(
         %addr,
@@ -503,6 +512,20 @@ pub async fn spawn(settings: ProxySettings) -> Result<RunningProxy> {
         shutdown: Some(shutdown_tx),
         task,
     })
+}
+
+/// The token cache's rules, matched to the engine's: the cache wants a refresh a little
+/// before the engine asks for one, so the engine's request is always answered by a fetch, and
+/// it never holds a refresh back (the engine already paces its requests).
+fn token_policy(engine: &EngineConfig) -> CachePolicy {
+    let engine_margin = i64::try_from(engine.token_refresh_before.as_secs()).unwrap_or(i64::MAX);
+    CachePolicy {
+        refresh_margin: engine_margin.saturating_add(60),
+        min_refresh_interval: 0,
+        in_flight_deadline: i64::try_from(engine.token_request_timeout.as_secs()).unwrap_or(120),
+        initial_backoff: 1,
+        max_backoff: 60,
+    }
 }
 
 /// Runs the proxy until Ctrl-C.
@@ -528,6 +551,11 @@ struct Driver {
     events: broadcast::Sender<ProxyEvent>,
     certificate_not_after: i64,
     token_obtained_at: Option<i64>,
+    /// Access tokens per (tenant, resource): the engine's requests are answered from here,
+    /// and at most one fetch per key is in flight.
+    tokens: TokenCache<CacheKey, BearerToken>,
+    token_key: CacheKey,
+    token_expires_at: Timestamp,
 }
 
 impl Driver {
@@ -573,7 +601,7 @@ impl Driver {
 
     fn on_event(&mut self, event: Event) {
         match event {
-            Event::NeedToken { tenant } => self.fetch_token(tenant),
+            Event::NeedToken { tenant } => self.provide_token(tenant),
             Event::Published {
                 recipients,
                 attempts,
@@ -586,6 +614,10 @@ impl Driver {
                 });
             }
             Event::PublishFailed { reason, .. } => {
+                if reason == FailureReason::Unauthorized {
+                    // The push service refused the token: never hand it out again.
+                    self.tokens.remove(&self.token_key);
+                }
                 tracing::warn!(%reason, "publish failed; will retry");
                 let _ = self.events.send(ProxyEvent::PublishFailed {
                     reason: reason.to_string(),
@@ -602,7 +634,29 @@ impl Driver {
         }
     }
 
-    fn fetch_token(&self, tenant: TenantHandle) {
+    /// Answers the engine's request for a token from the cache, or starts the one fetch of
+    /// the key when the cache says so.
+    fn provide_token(&mut self, tenant: TenantHandle) {
+        let now = engine_now();
+        match self.tokens.get(&self.token_key, unix_now()) {
+            Lookup::Fresh(token) => {
+                let token = token.clone();
+                let expires_at = self.token_expires_at;
+                if let Err(e) = self.engine.handle_token(tenant, token, expires_at, now) {
+                    tracing::warn!(error = %e, "the cached token was refused by the engine");
+                    self.tokens.remove(&self.token_key);
+                    // Fails only for an unknown tenant handle; this one came from the engine.
+                    let _ = self.engine.handle_token_failed(tenant, now);
+                }
+            }
+            Lookup::Refresh { ticket, .. } => self.fetch_token(tenant, ticket),
+            // A fetch is in flight (its answer feeds the engine) or the cache is backing off
+            // after a failure (the engine asks again on its own schedule).
+            Lookup::Stale(_) | Lookup::Pending { .. } => {}
+        }
+    }
+
+    fn fetch_token(&self, tenant: TenantHandle, ticket: Ticket<CacheKey>) {
         let http = self.http.clone();
         let service = Arc::clone(&self.service);
         let signer = Arc::clone(&self.signer);
@@ -612,7 +666,13 @@ impl Driver {
             let result = fetch_token(&http, &service, signer.as_ref(), resource, unix_now())
                 .await
                 .map_err(|e| e.to_string());
-            let _ = commands.send(Command::Token { tenant, result }).await;
+            let _ = commands
+                .send(Command::Token {
+                    tenant,
+                    ticket,
+                    result,
+                })
+                .await;
         });
     }
 
@@ -738,43 +798,57 @@ impl Driver {
             Command::Published { id, outcome } => {
                 self.engine.handle_publish_result(id, outcome, now);
             }
-            Command::Token { tenant, result } => match result {
-                Ok(response) => {
-                    let expires_at = Timestamp::from_millis(
-                        u64::try_from(response.expires_on.saturating_mul(1000)).unwrap_or(0),
-                    );
-                    match response.access_token.as_str().parse::<BearerToken>() {
-                        Ok(token) => {
-                            if let Err(e) = self.engine.handle_token(tenant, token, expires_at, now)
-                            {
-                                tracing::warn!(error = %e, "token refused by the engine");
-                                // Fails only for an unknown tenant handle; this one came from the engine.
-                                let _ = self.engine.handle_token_failed(tenant, now);
-                            } else {
-                                self.token_obtained_at = Some(unix_now());
-                                tracing::info!(
-                                    expires_on = response.expires_on,
-                                    "access token obtained"
-                                );
-                                let _ = self.events.send(ProxyEvent::Token {
-                                    expires_on: response.expires_on,
-                                });
-                            }
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "the token service sent an unusable token");
-                            // Fails only for an unknown tenant handle; this one came from the engine.
-                            let _ = self.engine.handle_token_failed(tenant, now);
-                        }
-                    }
-                }
-                Err(reason) => {
-                    tracing::warn!(%reason, "cannot get an access token");
-                    let _ = self.events.send(ProxyEvent::TokenFailed { reason });
+            Command::Token {
+                tenant,
+                ticket,
+                result,
+            } => self.token_arrived(tenant, ticket, result),
+        }
+    }
+
+    fn token_arrived(
+        &mut self,
+        tenant: TenantHandle,
+        ticket: Ticket<CacheKey>,
+        result: std::result::Result<TokenResponse, String>,
+    ) {
+        let now = engine_now();
+        let token = result.and_then(|response| {
+            let token = response
+                .access_token
+                .as_str()
+                .parse::<BearerToken>()
+                .map_err(|e| format!("the token service sent an unusable token: {e}"))?;
+            Ok((token, response.expires_on))
+        });
+        match token {
+            Ok((token, expires_on)) => {
+                self.tokens
+                    .complete(ticket, token.clone(), expires_on, unix_now());
+                self.token_expires_at = Timestamp::from_millis(
+                    u64::try_from(expires_on.saturating_mul(1000)).unwrap_or(0),
+                );
+                if let Err(e) = self
+                    .engine
+                    .handle_token(tenant, token, self.token_expires_at, now)
+                {
+                    tracing::warn!(error = %e, "token refused by the engine");
+                    self.tokens.remove(&self.token_key);
                     // Fails only for an unknown tenant handle; this one came from the engine.
                     let _ = self.engine.handle_token_failed(tenant, now);
+                } else {
+                    self.token_obtained_at = Some(unix_now());
+                    tracing::info!(expires_on, "access token obtained");
+                    let _ = self.events.send(ProxyEvent::Token { expires_on });
                 }
-            },
+            }
+            Err(reason) => {
+                self.tokens.fail(ticket, unix_now());
+                tracing::warn!(%reason, "cannot get an access token");
+                let _ = self.events.send(ProxyEvent::TokenFailed { reason });
+                // Fails only for an unknown tenant handle; this one came from the engine.
+                let _ = self.engine.handle_token_failed(tenant, now);
+            }
         }
     }
 
