@@ -46,11 +46,13 @@ pub fn run(ctx: &Context, command: PushProxyCommand) -> Result<()> {
             let guid = Guid::from_random_bytes(ctx.rng().random());
             let server = originating_server(&organization);
             let now = ctx.now();
-            let (app, outcome) = data
-                .store()
-                .update_config(|doc| -> Result<_, anyhow::Error> {
-                    Ok(doc.enable_push_proxy(&organization, uri, now, guid, &server))
-                })?;
+            let (mut app, outcome) =
+                data.store()
+                    .update_config(|doc| -> Result<_, anyhow::Error> {
+                        Ok(doc.enable_push_proxy(&organization, uri, now, guid, &server))
+                    })?;
+            // Like a PowerShell runspace, each invocation has an id of its own (not stored).
+            app.runspace_id = Some(Guid::from_random_bytes(ctx.rng().random()));
             if json {
                 return print_json(&app);
             }
