@@ -243,6 +243,7 @@ fn main() {
     criterion.final_summary();
     if common::ratios_wanted() {
         let mut report = Report::new("coalescing");
+        report.add_clock();
         ratios(&mut report);
         report.finish();
     }

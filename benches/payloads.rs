@@ -151,6 +151,15 @@ fn render_apns(batch: &PublishBatch, topic: &ApnsTopic) -> usize {
     bytes
 }
 
+/// "1 recipient", "100 recipients".
+fn recipients(n: usize) -> String {
+    if n == 1 {
+        "1 recipient".to_owned()
+    } else {
+        format!("{n} recipients")
+    }
+}
+
 fn topic() -> ApnsTopic {
     "com.microsoft.Office.Outlook".parse().unwrap()
 }
@@ -200,7 +209,7 @@ fn criterion_benches(c: &mut Criterion, cases: &mut [Case]) {
 }
 
 fn ratios(cases: &mut [Case], report: &mut Report) {
-    let (rounds, slice) = (15, Duration::from_millis(60));
+    let (rounds, slice) = (11, Duration::from_millis(150));
     for case in cases.iter_mut() {
         let n = case.recipients;
         let bytes = case.body.len();
@@ -237,37 +246,37 @@ fn ratios(cases: &mut [Case], report: &mut Report) {
             format!("batch{n}.bytes"),
             bytes as f64,
             "B",
-            format!("publish body of {n} recipients"),
+            format!("publish body of {}", recipients(n)),
         );
         report.add(
             format!("batch{n}.builder.ns"),
             t[0],
             "ns",
-            format!("BatchBuilder, {n} recipients"),
+            format!("BatchBuilder, {}", recipients(n)),
         );
         report.add(
             format!("batch{n}.serde.ns"),
             t[1],
             "ns",
-            format!("serde_json::to_vec, {n} recipients"),
+            format!("serde_json::to_vec, {}", recipients(n)),
         );
         report.add(
             format!("batch{n}.copy.ns"),
             t[2],
             "ns",
-            format!("copy of the same bytes, {n} recipients"),
+            format!("copy of the same bytes, {}", recipients(n)),
         );
         report.add(
             format!("parse{n}.ns"),
             t[3],
             "ns",
-            format!("parse_batch (cloud), {n} recipients"),
+            format!("parse_batch (cloud), {}", recipients(n)),
         );
         report.add(
             format!("parse{n}.value.ns"),
             t[4],
             "ns",
-            format!("serde_json::Value parse, {n} recipients"),
+            format!("serde_json::Value parse, {}", recipients(n)),
         );
     }
     let topic = topic();
@@ -302,6 +311,7 @@ fn main() {
     criterion.final_summary();
     if common::ratios_wanted() {
         let mut report = Report::new("payloads");
+        report.add_clock();
         ratios(&mut cases, &mut report);
         report.finish();
     }

@@ -34,7 +34,7 @@ use common::{Report, Side, interleaved, keep};
 use criterion::Criterion;
 use pushproxy_cert::{Certificate, CertificateParams, KeySize, PrivateKey, self_signed};
 use pushproxy_token::cache::{CacheKey, CachePolicy, Lookup, TokenCache};
-use pushproxy_token::jwt::Token;
+use pushproxy_token::jwt::{self, Token};
 use pushproxy_token::mint::{ActorToken, Lifetime};
 use pushproxy_token::principal::{Audience, Guid, Principal, Realm, well_known};
 use pushproxy_token::signer::{Backend, Signer};
@@ -384,7 +384,7 @@ fn ratios(fixture: &Fixture, report: &mut Report) {
     let raw = RawSigners::new(&fixture.key);
     let verifiers = RawVerifiers::new(&fixture.key);
     let case = VerifyCase::new(fixture);
-    let (rounds, slice) = (15, Duration::from_millis(120));
+    let (rounds, slice) = (11, Duration::from_millis(300));
 
     for signer in &fixture.signers {
         let backend = signer.backend();
@@ -431,21 +431,46 @@ fn ratios(fixture: &Fixture, report: &mut Report) {
         );
     }
 
+    // The parts around the signature, alone: what a mint adds to it (claims, header and
+    // claims JSON, base64url) and what a verification adds (base64url, JSON, typed claims).
     let mut cache = filled_cache(&Token::new(case.token.clone()));
     let probe = cache_key(500);
+    let x5t = fixture.signers[0].x5t().to_owned();
     let t = interleaved(
         rounds,
-        Duration::from_millis(40),
-        &mut [Side::new(
-            "cache",
-            keep(|| fresh_len(&mut cache, &probe, NOW)),
-        )],
+        Duration::from_millis(150),
+        &mut [
+            Side::new("cache", keep(|| fresh_len(&mut cache, &probe, NOW))),
+            Side::new(
+                "encode",
+                keep(|| {
+                    let claims = fixture.actor.claims(black_box(NOW)).unwrap();
+                    jwt::signing_input(&jwt::Header::rs256(x5t.as_str()), &claims)
+                }),
+            ),
+            Side::new(
+                "decode",
+                keep(|| jwt::decode(black_box(&case.token), jwt::DEFAULT_MAX_SIZE).unwrap()),
+            ),
+        ],
     );
     report.add(
         "cache_fresh.ns",
         t[0],
         "ns",
         "cached token lookup (fresh, 1000 tenants)",
+    );
+    report.add(
+        "encode.ns",
+        t[1],
+        "ns",
+        "mint without signing: claims, JSON, base64url",
+    );
+    report.add(
+        "decode.ns",
+        t[2],
+        "ns",
+        "jwt::decode: base64url, JSON, typed claims (no signature check)",
     );
 
     for (backend, keys) in &case.keys {
@@ -466,7 +491,7 @@ fn ratios(fixture: &Fixture, report: &mut Report) {
                 }),
             ),
         ];
-        let t = interleaved(rounds, Duration::from_millis(60), &mut sides);
+        let t = interleaved(rounds, Duration::from_millis(150), &mut sides);
         report.add(
             format!("verify.{name}.ns"),
             t[0],
@@ -505,6 +530,7 @@ fn main() {
     criterion.final_summary();
     if common::ratios_wanted() {
         let mut report = Report::new("tokens");
+        report.add_clock();
         ratios(&fixture, &mut report);
         report.finish();
     }

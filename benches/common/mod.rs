@@ -4,7 +4,8 @@
 //! Criterion measures one function after the other. On a machine shared with other work, the
 //! load can change between the two sides of a ratio, so the ratios in the summary come from a
 //! second pass instead: every side is timed for a short slice, round after round, in turn, and
-//! each side's median over the rounds is kept. Both sides of a ratio then see the same load.
+//! each side's median over the rounds is kept. Both sides of a ratio then see the same load,
+//! and the time counted is the thread's time on a CPU, not the time it waited for one.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -41,9 +42,26 @@ impl<'a> Side<'a> {
     }
 }
 
+/// The time this thread has spent on a CPU, in nanoseconds, from the scheduler's own count
+/// (`/proc/thread-self/schedstat`, Linux). The count can lag by one scheduler tick.
+pub fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Whether [`interleaved`] measures on-CPU time (else wall-clock time).
+pub fn cpu_clock() -> bool {
+    thread_cpu_ns().is_some_and(|ns| ns > 0)
+}
+
 /// Times `sides` in turn for `rounds` rounds of about `slice` each and returns each side's
 /// median time per iteration in nanoseconds, in the order given.
+///
+/// The time is the thread's on-CPU time where the system reports it ([`cpu_clock`]): on a
+/// machine shared with other work, time spent waiting for a core is not the code's cost. Each
+/// slice is long enough (`slice`) that the scheduler's tick of lag is a small part of it.
 pub fn interleaved(rounds: usize, slice: Duration, sides: &mut [Side<'_>]) -> Vec<f64> {
+    let cpu = cpu_clock();
     // Warm up and calibrate: how many iterations fill one slice.
     let iterations: Vec<u64> = sides
         .iter_mut()
@@ -67,11 +85,15 @@ pub fn interleaved(rounds: usize, slice: Duration, sides: &mut [Side<'_>]) -> Ve
     for _ in 0..rounds {
         for (index, side) in sides.iter_mut().enumerate() {
             let n = iterations[index];
-            let start = Instant::now();
+            let (wall, on_cpu) = (Instant::now(), thread_cpu_ns());
             for _ in 0..n {
                 (side.run)();
             }
-            samples[index].push(start.elapsed().as_nanos() as f64 / n as f64);
+            let elapsed = match (cpu, on_cpu, thread_cpu_ns()) {
+                (true, Some(before), Some(after)) => after.saturating_sub(before) as f64,
+                _ => wall.elapsed().as_nanos() as f64,
+            };
+            samples[index].push(elapsed / n as f64);
         }
     }
     samples.into_iter().map(median).collect()
@@ -116,6 +138,17 @@ impl Report {
         label: impl Into<String>,
     ) {
         self.lines.push((key.into(), value, unit, label.into()));
+    }
+
+    /// Records which clock [`interleaved`] used.
+    pub fn add_clock(&mut self) {
+        let key = format!("clock.{}", self.name);
+        self.add(
+            key,
+            f64::from(u8::from(cpu_clock())),
+            "",
+            "interleaved pass timed in on-CPU time (1) or wall-clock time (0)",
+        );
     }
 
     /// Prints the results and writes the results file if asked for.
