@@ -35,7 +35,7 @@ if [ "$(mdbook --version 2>/dev/null)" != "mdbook v$MDBOOK_VERSION" ]; then
 fi
 mdbook --version
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pushproxy-book-test.XXXXXX")
+WORK=$(mktemp -d -t pushproxy-book-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 step "the transcripts are what the programs print now"

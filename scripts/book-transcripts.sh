@@ -25,7 +25,7 @@ echo "==> building pushproxy and the book's listings" >&2
 cargo build --locked --quiet -p pushproxy --bin pushproxy
 cargo build --locked --quiet -p pushproxy-book-listings --examples
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pushproxy-book.XXXXXX")
+WORK=$(mktemp -d -t pushproxy-book.XXXXXX)
 WORK=$(cd "$WORK" && pwd -P)
 
 # Servers started by a scene, stopped (by process id) when it ends.
