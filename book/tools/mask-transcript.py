@@ -55,7 +55,8 @@ RULES = [
     # Ports the system picked (Linux hands out 32768 to 60999 for port 0).
     ("port", r"((?:127\.0\.0\.1|localhost|\[::1\]):)(?:3[2-9]\d{3}|[4-6]\d{4})\b", r"\1<PORT>"),
     # Long base64, such as a DER certificate (not long hexadecimal, such as a device token).
-    ("base64", r"(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[G-Zg-z+/])[A-Za-z0-9+/]{60,}={0,2}", "<BASE64>"),
+    # A run that starts with "/" is a path, not base64.
+    ("base64", r"(?<![A-Za-z0-9+/])(?!/)(?=[A-Za-z0-9+/]*[G-Zg-z+/])[A-Za-z0-9+/]{60,}={0,2}", "<BASE64>"),
 ]
 
 
