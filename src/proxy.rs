@@ -438,6 +438,14 @@ struct ApiState {
 /// task and the local API. Returns once the API listens.
 pub async fn spawn(settings: ProxySettings) -> Result<RunningProxy> {
     let data = DataDir::open(&settings.data_dir)?;
+    // A next certificate whose effective date has come becomes current now.
+    let now_utc = time::OffsetDateTime::now_utc();
+    let rolled = data
+        .store()
+        .update_config(|doc| -> Result<_, anyhow::Error> { Ok(doc.roll_forward(now_utc)) })?;
+    for message in &rolled.messages {
+        tracing::info!(%message, "auth config");
+    }
     let on_prem = OnPremises::load(&data, settings.backend)?;
     let http = reqwest::Client::builder()
         .timeout(settings.request_timeout)

@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, command: AuthConfigCommand) -> Result<()> {
             if json {
                 print_json(&config.auth_config)
             } else {
-                println!("{}", format_list(&rows(&config.auth_config)));
+                println!("{}", format_list(&rows(&config.auth_config)).trim_end());
                 Ok(())
             }
         }

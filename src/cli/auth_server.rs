@@ -56,7 +56,7 @@ pub fn run(ctx: &Context, command: AuthServerCommand) -> Result<()> {
                 if i > 0 {
                     println!();
                 }
-                println!("{}", format_list(&rows(server)));
+                println!("{}", format_list(&rows(server)).trim_end());
             }
             Ok(())
         }

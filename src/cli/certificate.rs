@@ -272,7 +272,7 @@ fn show(ctx: &Context, args: ShowArgs) -> Result<()> {
         rows.push(("Services", record.services.to_string()));
     }
     rows.extend(info_rows(&info));
-    println!("{}", format_list(&rows));
+    println!("{}", format_list(&rows).trim_end());
     if let Some(org) = &args.organization {
         println!();
         print_assessment(&record, org, now);

@@ -150,9 +150,9 @@ pub async fn run_cloud(_ctx: &Context, command: CloudCommand) -> Result<()> {
                     .collect();
                 return print_json(&raw);
             }
-            println!("{:<32}  {:<24}  {:>5}", "Device", "App", "Badge");
+            println!("{:<64}  {:<34}  {:>5}", "Device", "App", "Badge");
             for d in devices {
-                println!("{:<32}  {:<24}  {:>5}", d.device_id, d.app_id, d.badge);
+                println!("{:<64}  {:<34}  {:>5}", d.device_id, d.app_id, d.badge);
             }
             Ok(())
         }

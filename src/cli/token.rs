@@ -260,7 +260,7 @@ fn decode_cmd(ctx: &Context, token: &str, json: bool) -> Result<()> {
         rows.push(("Certificate", m.clone()));
     }
     rows.push(("SignatureBytes", view.signature_bytes.to_string()));
-    println!("{}", format_list(&rows));
+    println!("{}", format_list(&rows).trim_end());
     Ok(())
 }
 
