@@ -4,12 +4,19 @@
 //! These functions call browser APIs and only work in a page; the logic that uses their
 //! results lives in [`crate::model`] and [`crate::state`] and is tested natively.
 
+use std::time::Duration;
+
+use pushproxy_cert::{KeyGen, KeyGenProgress, KeySize, PrivateKey};
 use rand::SeedableRng;
 use rand::rngs::{StdRng, SysRng};
 use time::{OffsetDateTime, UtcOffset};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::model::format;
+use crate::model::keygen::run_slice;
+
+/// How long one slice of key generation may run before the page gets the thread back.
+const SLICE_MS: f64 = 30.0;
 
 /// Milliseconds since the Unix epoch, from `Date.now()`.
 pub fn now_ms() -> f64 {
@@ -122,4 +129,24 @@ pub async fn read_file(file: web_sys::File) -> Result<Vec<u8>, String> {
         .await
         .map_err(|e| js_error("cannot read the file", &e))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Generates an RSA key in slices of a few milliseconds, reporting progress after each and
+/// yielding to the browser between them, so the page keeps painting and answering. Returns
+/// the key and the generator (for what is signed next).
+pub async fn generate_key(
+    size: KeySize,
+    progress: impl Fn(KeyGenProgress),
+) -> Result<(PrivateKey, StdRng), String> {
+    let mut rng = rng()?;
+    let mut keygen = KeyGen::new(size);
+    loop {
+        let slice_end = now_ms() + SLICE_MS;
+        if let Some(key) = run_slice(&mut keygen, &mut rng, || now_ms() > slice_end) {
+            return Ok((key, rng));
+        }
+        progress(keygen.progress());
+        // A zero timeout lets the browser paint and handle input before the next slice.
+        yew::platform::time::sleep(Duration::ZERO).await;
+    }
 }

@@ -46,7 +46,12 @@ pub fn app() -> Html {
         }
     });
     let payload = use_reducer(PayloadState::default);
-    let flow = use_reducer(|| FlowState::new(browser::now_unix_ms()));
+    let flow = use_reducer(|| {
+        let seed = browser::random_bytes16()
+            .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .unwrap_or(0);
+        FlowState::new(browser::now_unix_ms(), seed)
+    });
 
     // Every view works with the certificate of the Certificate tab.
     {

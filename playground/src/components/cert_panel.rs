@@ -2,9 +2,8 @@
 //! or load one, and show it.
 
 use std::rc::Rc;
-use std::time::Duration;
 
-use pushproxy_cert::{DnsName, KeyGen, KeySize};
+use pushproxy_cert::{DnsName, KeySize};
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -14,11 +13,7 @@ use crate::components::cert_details::CertDetails;
 use crate::components::form::{input_value, select_value, text_area, text_field, textarea_value};
 use crate::model::credentials::Credentials;
 use crate::model::format;
-use crate::model::keygen::run_slice;
 use crate::state::cert::{CertAction, CertState, Generation};
-
-/// How long one slice of key generation may run before the page gets the thread back.
-const SLICE_MS: f64 = 30.0;
 
 /// What [`CertPanel`] needs.
 #[derive(Properties, PartialEq, Debug)]
@@ -34,17 +29,10 @@ async fn generate(
     size: KeySize,
     dispatcher: UseReducerDispatcher<CertState>,
 ) -> Result<Credentials, String> {
-    let mut rng = browser::rng()?;
-    let mut keygen = KeyGen::new(size);
-    let key = loop {
-        let slice_end = browser::now_ms() + SLICE_MS;
-        if let Some(key) = run_slice(&mut keygen, &mut rng, || browser::now_ms() > slice_end) {
-            break key;
-        }
-        dispatcher.dispatch(CertAction::GenerationProgress(keygen.progress()));
-        // A zero timeout lets the browser paint and handle input before the next slice.
-        yew::platform::time::sleep(Duration::ZERO).await;
-    };
+    let (key, mut rng) = browser::generate_key(size, |progress| {
+        dispatcher.dispatch(CertAction::GenerationProgress(progress));
+    })
+    .await?;
     Credentials::self_signed(&domain, key, browser::now_local(), &mut rng)
 }
 

@@ -5,7 +5,11 @@ use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use crate::browser;
-use crate::model::flow_sim::{DEVICES, FlowInput, FlowStep, TENANT, show_offset};
+use std::rc::Rc;
+
+use pushproxy_cert::KeySize;
+
+use crate::model::flow_sim::{CloudIdentity, DEVICES, FlowInput, FlowStep, show_offset};
 use crate::state::flow::{FlowAction, FlowState};
 
 /// What [`FlowPanel`] needs.
@@ -73,6 +77,28 @@ pub fn flow_panel(props: &FlowPanelProps) -> Html {
         })
     };
     let script: Vec<&str> = flow.script.iter().map(|i| i.label()).collect();
+
+    // The local cloud's token service makes its signing key once per page, in slices.
+    {
+        let flow = flow.clone();
+        use_effect_with(flow.needs_cloud(), move |needed| {
+            if *needed {
+                let dispatcher = flow.dispatcher();
+                dispatcher.dispatch(FlowAction::CloudPreparing);
+                yew::platform::spawn_local(async move {
+                    let made = browser::generate_key(KeySize::Bits2048, |_| {})
+                        .await
+                        .and_then(|(key, mut rng)| {
+                            CloudIdentity::new(key, browser::now_local(), &mut rng)
+                        });
+                    dispatcher.dispatch(match made {
+                        Ok(cloud) => FlowAction::CloudReady(Rc::new(cloud)),
+                        Err(error) => FlowAction::CloudFailed(error),
+                    });
+                });
+            }
+        });
+    }
 
     // Keep the current step in view inside the timeline.
     let timeline = use_node_ref();
@@ -148,7 +174,7 @@ pub fn flow_panel(props: &FlowPanelProps) -> Html {
             <div class="card">
                 <h2>{ "The whole flow" }</h2>
                 <p class="hint">
-                    { format!("Mail arrives → the engine coalesces the change → it builds a batch → the proxy mints its token → it publishes → the cloud checks the token and the batch → APNs → the badge. Driven by the real sans-IO engine with simulated time (tenant {TENANT}, one mailbox, two devices); the cloud side checks with the same token and payload crates as the local cloud. Nothing is sent anywhere.") }
+                    { "Mail arrives → the engine coalesces the change → it builds a batch → the proxy exchanges a signed assertion for an access token → it publishes → the push service checks token and batch → APNs → the badge. The proxy side is the real sans-IO engine driven with simulated time (one mailbox, two devices); the cloud side is the local cloud's sans-IO token service and push service, with the certificate of the Certificate tab uploaded as the organisation's credential. Nothing is sent anywhere." }
                 </p>
                 <div class="actions">
                     <button id="flow-start" onclick={act(|| FlowAction::Start)}>{ "« Start" }</button>

@@ -6,13 +6,21 @@ use std::rc::Rc;
 use yew::Reducible;
 
 use crate::model::credentials::Credentials;
-use crate::model::flow_sim::{DEFAULT_SCRIPT, FlowInput, FlowStep, simulate};
+use crate::model::flow_sim::{CloudIdentity, DEFAULT_SCRIPT, FlowInput, FlowStep, simulate};
 
 /// The flow view's state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FlowState {
     /// The certificate whose key signs the proxy's tokens.
     pub credentials: Option<Rc<Credentials>>,
+    /// The token service's signing identity, once made.
+    pub cloud: Option<Rc<CloudIdentity>>,
+    /// Whether the token service's key is being generated.
+    pub preparing: bool,
+    /// Why the token service's key could not be made.
+    pub cloud_error: Option<String>,
+    /// Draws the tenant id and key ids of the simulated cloud.
+    pub seed: u64,
     /// When the simulation starts, Unix milliseconds.
     pub start_ms: u64,
     /// The user's inputs.
@@ -33,6 +41,12 @@ pub enum FlowAction {
         /// Unix milliseconds.
         start_ms: u64,
     },
+    /// The token service's key is being generated.
+    CloudPreparing,
+    /// The token service's identity is ready.
+    CloudReady(Rc<CloudIdentity>),
+    /// The token service's identity could not be made.
+    CloudFailed(String),
     /// Add an input at the end of the script and show the steps it adds.
     Add(FlowInput),
     /// Show one more step.
@@ -51,10 +65,14 @@ pub enum FlowAction {
 }
 
 impl FlowState {
-    /// The default script from `start_ms`, without credentials.
-    pub fn new(start_ms: u64) -> Self {
+    /// The default script from `start_ms`, without credentials or cloud identity yet.
+    pub fn new(start_ms: u64, seed: u64) -> Self {
         let mut state = Self {
             credentials: None,
+            cloud: None,
+            preparing: false,
+            cloud_error: None,
+            seed,
             start_ms,
             script: DEFAULT_SCRIPT.to_vec(),
             steps: Ok(Rc::new(Vec::new())),
@@ -65,13 +83,24 @@ impl FlowState {
     }
 
     fn run(&mut self) {
-        self.steps = match &self.credentials {
-            None => Err(
-                "The flow signs the proxy's token with your certificate: generate or load one (with its private key) on the Certificate tab first."
+        self.steps = match (&self.credentials, &self.cloud) {
+            (None, _) => Err(
+                "The flow signs the proxy's assertion with your certificate: generate or load one (with its private key) on the Certificate tab first."
                     .to_owned(),
             ),
-            Some(credentials) => simulate(credentials, self.start_ms, &self.script).map(Rc::new),
+            (Some(_), None) => Err(self.cloud_error.clone().unwrap_or_else(|| {
+                "The local cloud's token service is creating its RSA signing key (once per page)…"
+                    .to_owned()
+            })),
+            (Some(credentials), Some(cloud)) => {
+                simulate(credentials, cloud, self.seed, self.start_ms, &self.script).map(Rc::new)
+            }
         };
+    }
+
+    /// Whether the token service's key still has to be made (and is not being made).
+    pub fn needs_cloud(&self) -> bool {
+        self.cloud.is_none() && !self.preparing && self.cloud_error.is_none()
     }
 
     /// How many steps were recorded.
@@ -103,6 +132,21 @@ impl Reducible for FlowState {
                 next.run();
                 next.shown = 1;
             }
+            FlowAction::CloudPreparing => next.preparing = true,
+            FlowAction::CloudReady(cloud) => {
+                next.cloud = Some(cloud);
+                next.preparing = false;
+                next.cloud_error = None;
+                next.run();
+                next.shown = 1;
+            }
+            FlowAction::CloudFailed(error) => {
+                next.preparing = false;
+                next.cloud_error = Some(format!(
+                    "The local cloud's token service could not make its key: {error}"
+                ));
+                next.run();
+            }
             FlowAction::Add(input) => {
                 let before = next.total();
                 next.script.push(input);
@@ -130,19 +174,23 @@ mod tests {
     use super::*;
     use crate::model::credentials::tests::generated;
     use crate::model::flow_sim::Actor;
+    use crate::model::flow_sim::tests::cloud;
 
     const START: u64 = 1_772_366_400_000;
 
     fn ready() -> Rc<FlowState> {
-        Rc::new(FlowState::new(START)).reduce(FlowAction::Credentials {
-            credentials: Some(Rc::new(generated())),
-            start_ms: START,
-        })
+        Rc::new(FlowState::new(START, 5))
+            .reduce(FlowAction::Credentials {
+                credentials: Some(Rc::new(generated())),
+                start_ms: START,
+            })
+            .reduce(FlowAction::CloudPreparing)
+            .reduce(FlowAction::CloudReady(Rc::new(cloud())))
     }
 
     #[test]
     fn without_credentials_the_flow_says_what_to_do() {
-        let state = FlowState::new(START);
+        let state = FlowState::new(START, 5);
         assert!(
             state
                 .steps
@@ -152,6 +200,32 @@ mod tests {
         );
         assert_eq!(state.total(), 0);
         assert!(state.current().is_none());
+        assert!(state.needs_cloud());
+    }
+
+    #[test]
+    fn the_flow_waits_for_the_cloud_key_and_reports_its_failure() {
+        let state = Rc::new(FlowState::new(START, 5)).reduce(FlowAction::Credentials {
+            credentials: Some(Rc::new(generated())),
+            start_ms: START,
+        });
+        assert!(
+            state
+                .steps
+                .as_ref()
+                .unwrap_err()
+                .contains("creating its RSA signing key")
+        );
+        let state = state.reduce(FlowAction::CloudPreparing);
+        assert!(!state.needs_cloud());
+        let failed = state
+            .clone()
+            .reduce(FlowAction::CloudFailed("no randomness".to_owned()));
+        assert!(failed.steps.as_ref().unwrap_err().contains("no randomness"));
+        assert!(!failed.needs_cloud());
+        let ready = state.reduce(FlowAction::CloudReady(Rc::new(cloud())));
+        assert!(ready.total() > 10);
+        assert!(!ready.preparing);
     }
 
     #[test]
