@@ -96,16 +96,21 @@ try {
 
   await check('an RSA-2048 OAuth certificate is generated in the page, which stays responsive', async () => {
     await page.fill('#cert-domain', 'contoso.com');
+    // Record whether the progress ever appears, however briefly.
+    await page.evaluate(() => {
+      window.progressSeen = false;
+      new MutationObserver(() => {
+        window.progressSeen ||= document.querySelector('[data-testid="keygen-progress"]') !== null;
+      }).observe(document.body, { childList: true, subtree: true, characterData: true });
+    });
     await page.click('#cert-generate');
     // While the key is searched, the page must keep answering (the work is sliced).
     let slowest = 0;
-    let progressSeen = false;
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
       if (await page.getByTestId('cert-thumbprint').count()) {
         break;
       }
-      progressSeen ||= (await page.getByTestId('keygen-progress').count()) > 0;
       const started = Date.now();
       await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
       slowest = Math.max(slowest, Date.now() - started);
@@ -113,7 +118,7 @@ try {
     }
     await page.getByTestId('cert-thumbprint').waitFor({ timeout: 1_000 });
     console.log(`     key generation: ${await text(page, 'keygen-done')} (slowest event-loop answer ${slowest} ms)`);
-    expect(progressSeen, 'no progress was shown while the key was generated');
+    expect(await page.evaluate(() => window.progressSeen), 'no progress was shown while the key was generated');
     expect(slowest < 1_000, `the page froze for ${slowest} ms`);
   });
 
@@ -132,7 +137,8 @@ try {
     expect(state.certificate.publicKey.asymmetricKeyDetails.modulusLength === 2048, 'key is not 2048 bits');
     expect(state.certificate.verify(state.certificate.publicKey), 'self-signature does not verify');
     expect((await text(page, 'cert-key')) === 'RSA 2048 bits', await text(page, 'cert-key'));
-    expect((await text(page, 'cert-days-left')) === '1826 day(s) left', await text(page, 'cert-days-left'));
+    // Five years of 1826 days, counted in whole days left (1825 once a second has passed).
+    expect(/^182[56] day\(s\) left$/.test(await text(page, 'cert-days-left')), await text(page, 'cert-days-left'));
     await page.screenshot({ path: join(artifacts, 'certificate.png'), fullPage: true });
   });
 
@@ -225,10 +231,14 @@ try {
 
   await check('the whole flow runs on the engine and ends with the latest count', async () => {
     await page.click('#tab-flow');
+    // The local cloud's token service makes its own key first (in slices, once per page).
+    await page.getByTestId('flow-steps').waitFor({ timeout: 120_000 });
     await page.click('#flow-end');
     expect((await text(page, 'badge-iphone')) === '1', `iPhone badge ${await text(page, 'badge-iphone')}`);
     const steps = await text(page, 'flow-steps');
-    expect(steps.includes('The cloud verifies the token') && steps.includes('Coalesced'), 'steps lack the token check or coalescing');
+    for (const expected of ['Setup step 3', 'The token service checks the assertion', 'The push service verifies the access token', 'Coalesced']) {
+      expect(steps.includes(expected), `the steps lack "${expected}"`);
+    }
     await page.click('#flow-add-mail');
     await page.click('#flow-add-wait');
     expect((await text(page, 'badge-ipad')) === '2', `iPad badge ${await text(page, 'badge-ipad')}`);
