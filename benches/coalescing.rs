@@ -9,8 +9,9 @@
 //!
 //! - `hot`: 100 000 count changes on 50 mailboxes inside one window: they collapse into one
 //!   batch of 50 recipients (the path every event of a burst takes);
-//! - `mixed`: 100 000 changes spread over 10 000 mailboxes: a batch leaves whenever 100
-//!   distinct devices wait, so part of the events coalesce;
+//! - `mixed`: 100 000 changes over 10 000 mailboxes in a shuffled order. A batch leaves as
+//!   soon as 100 devices wait, so a change almost never finds its device still waiting: spread
+//!   evenly, changes coalesce only when fewer mailboxes are busy than a batch holds;
 //! - `spread`: one change for each of 100 000 mailboxes: every event becomes a badge update,
 //!   1000 batches of 100 (queueing, building and completing batches dominate).
 //!
