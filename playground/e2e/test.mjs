@@ -245,6 +245,22 @@ try {
     await page.screenshot({ path: join(artifacts, 'flow.png'), fullPage: true });
   });
 
+  await check('a certificate is loaded from text, without its key', async () => {
+    await page.click('#tab-cert');
+    const pem = state.certificate.toString();
+    await page.fill('#cert-text', pem);
+    await page.click('#cert-load');
+    await page.waitForFunction(() => document.querySelector('[data-testid="cert-private-key"]')?.textContent.startsWith('not loaded'), null, { timeout: 5_000 });
+    expect((await text(page, 'cert-thumbprint')) === state.thumbprint, 'the loaded certificate has another thumbprint');
+    await page.fill('#cert-text', 'not a certificate');
+    await page.click('#cert-load');
+    expect((await text(page, 'load-error')).startsWith('certificate:'), await text(page, 'load-error'));
+    await page.click('#tab-tokens');
+    expect(await page.isDisabled('#mint-token') === false, 'mint is disabled with a certificate in use');
+    await page.click('#mint-token');
+    expect((await text(page, 'mint-error')).includes('private key'), await text(page, 'mint-error'));
+  });
+
   await check('no request left the page origin', async () => {
     expect(foreign.length === 0, `requests to ${foreign.join(', ')}`);
   });
