@@ -209,6 +209,10 @@ try {
     await other.getByTestId('decoded-claims').waitFor({ timeout: 30_000 });
     expect((await other.inputValue('#decode-input')) === state.token, 'the decoder does not hold the token');
     expect((await text(other, 'x5t-match')) === 'no certificate in use to compare with', await text(other, 'x5t-match'));
+    // Another link opened in the same tab replaces the token.
+    await other.click('#tab-payloads');
+    await other.evaluate(() => { window.location.hash = '#token=aaa.bbb.ccc'; });
+    await other.waitForFunction(() => document.querySelector('#decode-input')?.value === 'aaa.bbb.ccc', null, { timeout: 5_000 });
     await other.close();
   });
 

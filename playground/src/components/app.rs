@@ -69,6 +69,22 @@ pub fn app() -> Html {
         });
     }
 
+    // A shared link opened in this tab while the page is open.
+    {
+        let (decode, tab) = (decode.clone(), tab.clone());
+        use_effect_with((), move |_| {
+            let listener = web_sys::window().map(|window| {
+                gloo_events::EventListener::new(&window, "hashchange", move |_| {
+                    if let Some(token) = token_from_fragment(&browser::location_hash()) {
+                        decode.dispatch(DecodeAction::SetInput(token));
+                        tab.set(Tab::Tokens);
+                    }
+                })
+            });
+            move || drop(listener)
+        });
+    }
+
     let on_select = {
         let tab = tab.clone();
         Callback::from(move |chosen: Tab| tab.set(chosen))
