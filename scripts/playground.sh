@@ -11,7 +11,6 @@ cd "$(dirname "$0")/.."
 
 mode="${1:-serve}"
 dist=playground/dist
-wasm=target/wasm32-unknown-unknown/release/pushproxy-playground.wasm
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -49,6 +48,11 @@ build() {
     --config 'profile.release.lto=true' \
     --config 'profile.release.codegen-units=1'
   echo "    cargo build: $((SECONDS - start)) s"
+
+  local target_dir
+  target_dir="$(cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+  local wasm="$target_dir/wasm32-unknown-unknown/release/pushproxy-playground.wasm"
 
   step "generating the JavaScript bindings into $dist"
   rm -rf "$dist"
