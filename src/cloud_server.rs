@@ -78,8 +78,6 @@ pub const SERVICE_KEY_FILE: &str = "cloud-service.key.pem";
 pub const DIRECTORY_DOCUMENT: &str = "cloud-directory";
 /// The store document holding the device registry.
 pub const DEVICES_DOCUMENT: &str = "cloud-devices";
-/// How long the device registry may lag behind the badges in memory before it is written.
-pub const DEVICE_FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 /// The largest request body accepted by default: 512 KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 512 * 1024;
 
@@ -260,29 +258,22 @@ pub async fn spawn(config: CloudConfig) -> Result<RunningCloud> {
 
     let app = App(Arc::new(Shared {
         store,
-        devices_dirty: std::sync::atomic::AtomicBool::new(false),
-        devices_changed: tokio::sync::Notify::new(),
         state: Mutex::new(CloudState {
             directory,
             tokens,
             push,
         }),
     }));
-    let router = router(app.clone(), config.max_body_bytes);
+    let router = router(app, config.max_body_bytes);
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let flusher = tokio::spawn(app.clone().flush_devices_forever());
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
+        axum::serve(listener, router)
             .with_graceful_shutdown(async {
                 // A dropped sender stops the server as well.
                 let _ = stopped.await;
             })
             .await
-            .context("the local cloud's HTTP server failed");
-        flusher.abort();
-        // The last badges reach the disk before the cloud reports that it stopped.
-        app.flush_devices().await?;
-        served
+            .context("the local cloud's HTTP server failed")
     });
     Ok(RunningCloud {
         addr,
@@ -416,10 +407,6 @@ struct CloudState {
 
 struct Shared {
     store: Arc<Store>,
-    /// Set when the device registry changed since it was last written; the flusher writes it
-    /// at most every [`DEVICE_FLUSH_INTERVAL`], and once more when the server stops.
-    devices_dirty: std::sync::atomic::AtomicBool,
-    devices_changed: tokio::sync::Notify,
     /// Held across a change and its write, so the files always follow the order of the
     /// changes.
     state: Mutex<CloudState>,
@@ -445,51 +432,6 @@ impl App {
     async fn save_directory(&self, directory: &Directory) -> Result<()> {
         let value = serde_json::to_value(directory).context("cannot encode the directory")?;
         self.save(DIRECTORY_DOCUMENT, value).await
-    }
-
-    /// Notes that the device registry changed; the flusher writes it soon.
-    fn devices_changed(&self) {
-        self.0
-            .devices_dirty
-            .store(true, std::sync::atomic::Ordering::Release);
-        self.0.devices_changed.notify_one();
-    }
-
-    /// Writes the device registry if it changed since the last write.
-    async fn flush_devices(&self) -> Result<()> {
-        if !self
-            .0
-            .devices_dirty
-            .swap(false, std::sync::atomic::Ordering::AcqRel)
-        {
-            return Ok(());
-        }
-        let value = {
-            let state = self.0.state.lock().await;
-            serde_json::to_value(state.push.devices())
-                .context("cannot encode the device registry")?
-        };
-        if let Err(e) = self.save(DEVICES_DOCUMENT, value).await {
-            // Try again on the next change or at shutdown.
-            self.0
-                .devices_dirty
-                .store(true, std::sync::atomic::Ordering::Release);
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    /// Writes the device registry after changes, at most every [`DEVICE_FLUSH_INTERVAL`]:
-    /// publishes update badges in memory and answer at once, and a busy cloud writes its
-    /// registry a few times a second instead of once per batch.
-    async fn flush_devices_forever(self) {
-        loop {
-            self.0.devices_changed.notified().await;
-            tokio::time::sleep(DEVICE_FLUSH_INTERVAL).await;
-            if let Err(e) = self.flush_devices().await {
-                tracing::warn!(error = %format!("{e:#}"), "cannot save the device registry; will retry");
-            }
-        }
     }
 
     async fn save_devices(&self, devices: &DeviceRegistry) -> Result<()> {
@@ -1016,8 +958,10 @@ async fn publish_notifications(
         .publish(&state.tokens, &state.directory, authorization, &body, now)
     {
         Ok(response) => {
-            if !response.monitoring {
-                app.devices_changed();
+            if !response.monitoring
+                && let Err(e) = app.save_devices(state.push.devices()).await
+            {
+                return save_failed(&e);
             }
             tracing::info!(
                 accepted = response.accepted,
